@@ -26,7 +26,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -274,7 +274,9 @@ _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
 def in_container_args(
-    documents: Sequence[Document], read: Callable[[str], bytes | None] | None = None
+    documents: Sequence[Document],
+    read: Callable[[str], bytes | None] | None = None,
+    files: Callable[[str], list[str]] | None = None,
 ) -> list[Problem]:
     """The settings a container's `command` and `args` write (`--db-password=S3cr3t`,
     `["--token", "S3cr3t"]`) as candidates (red team s25: a literal password as a container
@@ -282,18 +284,23 @@ def in_container_args(
     passes; a shell's script word (`sh -c "..."`) is read by its commands, as is a custom
     resource's step `script` (Tekton), its containers placed where they are written (red
     team s26 trust20 s02: a CloneSet's or a Tekton step's were not read). Of a chart's
-    rendering, only a value its template line writes as a literal (s26 trust20 s03; its
-    values' defaults are not judged, s24)."""
+    rendering, only a value its template line writes as a literal, or a named template
+    that line includes (`{{ include "app.args" . }}`, `files`: the tree's listing, for the
+    chart's definitions; s26 trust20 s03; its values' defaults are not judged, s24)."""
     from gatekeeper.workloads import pod_views
 
     found = []
+    charts: dict[str, _ChartTexts] = {}
     for document in documents:
         obj = document.obj
         rendered = document.source == "helm"
         if not isinstance(obj, dict) or (rendered and read is None):
             continue
-        written = functools.partial(_written_on_line, read) if rendered else None
-        spelled = functools.partial(_template_spells, read, document.file) if rendered else None
+        texts = _chart_texts(charts, files, read, document.file) if rendered else None
+        written = functools.partial(_written_here, read, texts) if rendered else None
+        spelled = (
+            functools.partial(_template_spells, read, document.file, texts) if rendered else None
+        )
         for view in pod_views(obj):
             spec = view.pod.get("spec")
             for group in _CONTAINER_LISTS:
@@ -338,9 +345,13 @@ def _written_on_line(
     """Whether a chart's template writes `value` as a literal at `line`: the line holds it,
     outside any template action (not a default of the chart's values)."""
     lines = _template_lines(read, file, line)
-    if lines is None:
-        return False
-    text = _STRING_ACTION.sub(lambda m: m.group(1), lines[line - 1])  # `{{ "S3cr3t" }}`
+    return lines is not None and _literal_in(lines[line - 1], value)
+
+
+def _literal_in(line: str, value: str) -> bool:
+    """Whether a template line writes `value` outside any action (or printed by one as a
+    string literal)."""
+    text = _STRING_ACTION.sub(lambda m: m.group(1), line)  # `{{ "S3cr3t" }}`
     text = re.sub(r"\{\{.*?\}\}", " ", text)
     return bool(value) and value in text
 
@@ -410,12 +421,102 @@ _COMPOSE_ADVICE = (
 )
 
 
-def _template_spells(read: Callable[[str], bytes | None] | None, file: str, value: str) -> bool:
-    """Whether the template a rendered document comes from spells `value` anywhere: where it
-    does not, no line of it writes the value (_written_on_line), and the document is not
-    located for it (mapping a rendering to template lines is a hook's largest cost)."""
+def _template_spells(
+    read: Callable[[str], bytes | None] | None,
+    file: str,
+    texts: _ChartTexts | None,
+    value: str,
+) -> bool:
+    """Whether the template a rendered document comes from, or another template file of its
+    chart (a named template's definition), spells `value` anywhere: where none does, no line
+    writes the value (_written_here), and the document is not located for it (mapping a
+    rendering to template lines is a hook's largest cost)."""
     raw = read(file) if read is not None and file else None
-    return raw is None or value.encode("utf-8", "replace") in raw
+    encoded = value.encode("utf-8", "replace")
+    if raw is None or encoded in raw:
+        return True
+    return texts is not None and value in texts.text
+
+
+@dataclass
+class _ChartTexts:
+    """The template files of a chart and of the charts below it (named templates are global
+    to a release), as lines, and the spans of their top-level `define` bodies by name."""
+
+    lines: dict[str, list[str]]
+    defines: dict[str, list[tuple[str, int, int]]]
+    text: str  # every file's lines, joined: what a value is looked for in first
+
+
+def _chart_texts(
+    charts: dict[str, _ChartTexts],
+    files: Callable[[str], list[str]] | None,
+    read: Callable[[str], bytes | None] | None,
+    template: str,
+) -> _ChartTexts | None:
+    """The texts of the chart a rendered document's template belongs to (its top chart: a
+    subchart's `charts/<name>` parts taken off), read once per call; None without a listing."""
+    if files is None or read is None or "templates/" not in template:
+        return None
+    from gatekeeper.sources import helm_lines
+
+    root = "" if template.startswith("templates/") else template.split("/templates/", 1)[0]
+    while _SUBCHART.search(root):
+        root = _SUBCHART.sub("", root)
+    if root not in charts:
+        lines: dict[str, list[str]] = {}
+        defines: dict[str, list[tuple[str, int, int]]] = {}
+        for name in files(root or "."):
+            if "templates/" not in name or not name.endswith(_TEMPLATE_ENDINGS):
+                continue
+            raw = read(name)
+            if raw is None or (b"define" not in raw and name != template):
+                continue
+            lines[name] = raw.decode("utf-8", "replace").splitlines()
+            for defined, first, last in helm_lines.define_spans(lines[name]):
+                defines.setdefault(defined, []).append((name, first, last))
+        text = "\n".join("\n".join(each) for each in lines.values())
+        charts[root] = _ChartTexts(lines, defines, text)
+    return charts[root]
+
+
+_SUBCHART = re.compile(r"/charts/[^/]+$")
+_TEMPLATE_ENDINGS = (".tpl", ".yaml", ".yml", ".txt", ".json")
+# An action including a named template: `{{ include "app.args" . }}`, `{{ template "x" }}`.
+_INCLUDED = re.compile(r"\{\{-?[^{}]*?\b(?:include|template)\s+\"([^\"]+)\"")
+
+
+def _written_here(
+    read: Callable[[str], bytes | None] | None,
+    texts: _ChartTexts | None,
+    file: str,
+    line: int,
+    value: str,
+) -> bool:
+    """Whether a chart's template writes `value` as a literal at `line`, or a named template
+    that line includes writes it on a line of its body (following includes three deep): a
+    helper's `--db-password=S3cr3t` included into a container's args is written in the
+    chart as surely as one on the template's own line."""
+    if _written_on_line(read, file, line, value):
+        return True
+    lines = _template_lines(read, file, line)
+    if texts is None or lines is None:
+        return False
+    return _included_writes(texts, _INCLUDED.findall(lines[line - 1]), value, 0)
+
+
+def _included_writes(texts: _ChartTexts, names: list[str], value: str, depth: int) -> bool:
+    if depth > 3:
+        return False
+    for name in names:
+        for file, first, last in texts.defines.get(name, []):
+            body = texts.lines[file][first - 1 : last]
+            if any(_literal_in(line, value) for line in body):
+                return True
+            nested = [n for line in body for n in _INCLUDED.findall(line)]
+            if nested and _included_writes(texts, nested, value, depth + 1):
+                return True
+    return False
 
 
 def _argument_candidates(

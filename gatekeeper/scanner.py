@@ -132,7 +132,9 @@ def scan_one(
     loaded.problems.extend(chart_secrets.in_secrets(loaded.documents, read))
     loaded.problems.extend(chart_secrets.in_config_maps(loaded.documents, read))
     loaded.problems.extend(chart_secrets.in_plugins(loaded.documents))
-    loaded.problems.extend(chart_secrets.in_container_args(loaded.documents, read))
+    loaded.problems.extend(
+        chart_secrets.in_container_args(loaded.documents, read, context.tree.list_dir)
+    )
     loaded.problems.extend(chart_secrets.in_compose_commands(loaded.documents))
     loaded.problems.extend(chart_secrets.in_kustomize_charts(path, data, read))
     if adapter.NAME == "workflow":

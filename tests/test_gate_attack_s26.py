@@ -660,7 +660,7 @@ spec:
             'command: ["sh", "-c", "migrate --db-password=hunter2hunter2"]',
             [("GK-SECRET-PLAINTEXT", 11)],
         ),
-        ('args: [\'--db-password={{ "hunter2hunter2" }}\']', [("GK-SECRET-PLAINTEXT", 11)]),
+        ("args: ['--db-password={{ \"hunter2hunter2\" }}']", [("GK-SECRET-PLAINTEXT", 11)]),
         ('args: ["--db-password={{ .Values.password }}"]', []),
     ],
     ids=["args", "script", "literal-action", "values-default"],
@@ -677,5 +677,50 @@ def test_a_literal_secret_a_charts_template_writes_in_container_arguments_is_jud
         "charts/web/values.yaml": f"image: app{_DIGEST}\npassword: hunter2hunter2\n",
     }
     _pull_request(tmp_path, chart, {"charts/web/templates/job.yaml": _CHART_JOB % written})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [f for f in _blocking(run) if f[0] == "GK-SECRET-PLAINTEXT"] == found
+
+
+_HELPERS = """\
+{{- define "web.args" -}}
+- --db-host=db
+%s
+{{- end -}}
+{{- define "web.outer" -}}
+{{ include "web.args" . }}
+{{- end -}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("helper", "included", "found"),
+    [
+        ("- --db-password=hunter2hunter2", "web.args", [("GK-SECRET-PLAINTEXT", 12)]),
+        ("- --db-password=hunter2hunter2", "web.outer", [("GK-SECRET-PLAINTEXT", 12)]),
+        ("- --db-password={{ .Values.password }}", "web.args", []),
+    ],
+    ids=["helper", "nested-helper", "values-default"],
+)
+def test_a_literal_secret_a_charts_helper_writes_in_container_arguments_is_judged(
+    gatekeeper: Callable[..., Run],
+    tmp_path: Path,
+    helper: str,
+    included: str,
+    found: list[tuple[str, int]],
+) -> None:
+    """A named template (`define` in _helpers.tpl) writing `--db-password=<literal>`,
+    included into a container's args, was green: the included line does not hold the
+    literal (found re-reading trust20's s03). Said at the include's line; a default of the
+    chart's values the helper prints stays unjudged."""
+    chart = {
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "charts/web/values.yaml": f"image: app{_DIGEST}\npassword: hunter2hunter2\n",
+    }
+    job = _CHART_JOB % f'args:\n        {{{{- include "{included}" . | nindent 8 }}}}'
+    files = {
+        "charts/web/templates/job.yaml": job,
+        "charts/web/templates/_helpers.tpl": _HELPERS % helper,
+    }
+    _pull_request(tmp_path, chart, files)
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert [f for f in _blocking(run) if f[0] == "GK-SECRET-PLAINTEXT"] == found
