@@ -126,7 +126,9 @@ def scan_one(
             for document in list(loaded.documents)
             for made in kubectl_inline.documents(document, context.tree)
         )
-    read = sources.reader(context.tree, path, data)
+    # cached for this file's checks: each reads the templates a rendering came from, per
+    # value it judges (kube-prometheus-stack: the same template read for every argument)
+    read = functools.lru_cache(maxsize=None)(sources.reader(context.tree, path, data))
     loaded.documents = embedded.with_made(loaded.documents, read)
     loaded.problems.extend(k3s_helmchart.not_expanded(loaded.documents))
     loaded.problems.extend(chart_secrets.in_secrets(loaded.documents, read))
