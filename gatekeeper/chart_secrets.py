@@ -696,11 +696,8 @@ def _in_template(
     chart's template was green, every rendered Secret being left out): the line's value is
     that literal, or a template action giving a string literal only to encoders. A value
     from `.Values` (the chart's defaults: not judged, s24) or a function is not."""
-    raw = read(file) if read is not None and file else None
-    if raw is None or not isinstance(value, str) or line < 1:
-        return False
-    lines = raw.decode("utf-8", "replace").splitlines()
-    if line > len(lines) or ":" not in lines[line - 1]:
+    lines = _template_lines(read, file, line)
+    if lines is None or not isinstance(value, str) or ":" not in lines[line - 1]:
         return False
     written = lines[line - 1].split(":", 1)[1].strip()
     if "{{" not in written:
