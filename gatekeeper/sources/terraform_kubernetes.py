@@ -29,7 +29,7 @@ as it does for Terraform policies.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -537,7 +537,6 @@ def _given_values(document: Document, chart: str) -> list[Problem]:
     A `values` string that is not YAML is a GK-PARSE-ERROR here too: Helm would refuse it."""
     from gatekeeper import chart_secrets
 
-    obj = document.obj
     inline, found = _inline_values(document)
     for values, located in inline:
         found.extend(
@@ -548,27 +547,35 @@ def _given_values(document: Document, chart: str) -> list[Problem]:
                 lambda path, at=located: at.locate(path).line,  # type: ignore[misc]
             )
         )
+    for _, entry, value, line in _known_sets(document):
+        if isinstance(value, (dict, list)):
+            continue
+        tree: Any = _text(value)
+        for part in reversed(entry["name"].replace("\\.", "\0").split(".")):
+            tree = {part.replace("\0", "."): tree}
+        found.extend(
+            chart_secrets.candidates(
+                document.file,
+                chart,
+                [(tree, ())],
+                lambda path, at=line: at,  # type: ignore[misc]
+            )
+        )
+    return found
+
+
+def _known_sets(document: Document) -> Iterator[tuple[str, dict[str, Any], Any, int]]:
+    """(attribute, entry, value, line of the value) of each `set`, `set_list` and
+    `set_sensitive` entry of a helm_release whose name and value are known here."""
     for key in ("set", "set_list", "set_sensitive"):
-        entries = obj.get(key)
+        entries = document.obj.get(key)
         for index, entry in enumerate(entries if isinstance(entries, list) else []):
             if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                 continue
             value = entry.get("value")
-            if is_unknown(entry["name"]) or is_unknown(value) or isinstance(value, (dict, list)):
+            if is_unknown(entry["name"]) or is_unknown(value):
                 continue
-            line = document.locator.locate((key, index, "value")).line
-            tree: Any = _text(value)
-            for part in reversed(entry["name"].replace("\\.", "\0").split(".")):
-                tree = {part.replace("\0", "."): tree}
-            found.extend(
-                chart_secrets.candidates(
-                    document.file,
-                    chart,
-                    [(tree, ())],
-                    lambda path, at=line: at,  # type: ignore[misc]
-                )
-            )
-    return found
+            yield key, entry, value, document.locator.locate((key, index, "value")).line
 
 
 def _release(document: Document, context: LoadContext) -> Loaded:
@@ -602,27 +609,19 @@ def _release(document: Document, context: LoadContext) -> Loaded:
     loaded.problems.extend(unreadable)
     sets: list[tuple[tuple[str | int, ...], Any]] = []
     lines: list[tuple[list[str | int], int]] = []
-    for key in ("set", "set_list", "set_sensitive"):
-        entries = obj.get(key)
-        for index, entry in enumerate(entries if isinstance(entries, list) else []):
-            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-                continue
-            value = entry.get("value")
-            if is_unknown(entry["name"]) or is_unknown(value):
-                continue
-            line = document.locator.locate((key, index, "value")).line
-            try:
-                where = helm_set.path_of(entry["name"])
-            except helm_set.SetError as error:
-                problem = Problem("GK-RENDER-ERROR", document.file, line, f"helm {key}: {error}")
-                loaded.problems.append(problem)
-                continue
-            if key == "set_list" and isinstance(value, list):
-                typed: Any = [helm_set.typed(_text(item), False) for item in value]
-            else:
-                typed = helm_set.typed(_text(value), entry.get("type") == "string")
-            sets.append((tuple(where), typed))
-            lines.append((where, line - 1))
+    for key, entry, value, line in _known_sets(document):
+        try:
+            where = helm_set.path_of(entry["name"])
+        except helm_set.SetError as error:
+            problem = Problem("GK-RENDER-ERROR", document.file, line, f"helm {key}: {error}")
+            loaded.problems.append(problem)
+            continue
+        if key == "set_list" and isinstance(value, list):
+            typed: Any = [helm_set.typed(_text(item), False) for item in value]
+        else:
+            typed = helm_set.typed(_text(value), entry.get("type") == "string")
+        sets.append((tuple(where), typed))
+        lines.append((where, line - 1))
     release = helm.Release(
         name=str(obj.get("name") or helm.DEFAULT_RELEASE),
         namespace=str(obj.get("namespace") or "default"),
