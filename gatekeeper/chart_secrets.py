@@ -298,9 +298,8 @@ def in_container_args(
             continue
         texts = _chart_texts(charts, files, read, document.file) if rendered else None
         written = functools.partial(_written_here, read, texts) if rendered else None
-        spelled = (
-            functools.partial(_template_spells, read, document.file, texts) if rendered else None
-        )
+        own = _lines_written(read, document.file) if rendered else None
+        spelled = functools.partial(_template_spells, own, texts) if rendered else None
         for view in pod_views(obj):
             spec = view.pod.get("spec")
             for group in _CONTAINER_LISTS:
@@ -351,9 +350,14 @@ def _written_on_line(
 def _literal_in(line: str, value: str) -> bool:
     """Whether a template line writes `value` outside any action (or printed by one as a
     string literal)."""
-    text = _STRING_ACTION.sub(lambda m: m.group(1), line)  # `{{ "S3cr3t" }}`
-    text = re.sub(r"\{\{.*?\}\}", " ", text)
-    return bool(value) and value in text
+    return bool(value) and value in _written(line)
+
+
+def _written(line: str) -> str:
+    """What a template line writes as literals: its text with each action printing a string
+    literal replaced by the literal (`{{ "S3cr3t" }}`), and each other action by a space."""
+    text = _STRING_ACTION.sub(lambda m: m.group(1), line)
+    return re.sub(r"\{\{.*?\}\}", " ", text)
 
 
 # An action that prints a string literal, as is or through functions that keep it readable.
@@ -421,21 +425,24 @@ _COMPOSE_ADVICE = (
 )
 
 
-def _template_spells(
-    read: Callable[[str], bytes | None] | None,
-    file: str,
-    texts: _ChartTexts | None,
-    value: str,
-) -> bool:
-    """Whether the template a rendered document comes from, or another template file of its
-    chart (a named template's definition), spells `value` anywhere: where none does, no line
-    writes the value (_written_here), and the document is not located for it (mapping a
-    rendering to template lines is a hook's largest cost)."""
-    raw = read(file) if read is not None and file else None
-    encoded = value.encode("utf-8", "replace")
-    if raw is None or encoded in raw:
+def _template_spells(own: str | None, texts: _ChartTexts | None, value: str) -> bool:
+    """Whether the template a rendered document comes from (`own`: what its lines write,
+    None when it cannot be read), or another template file of its chart (a named template's
+    definition), writes `value` on some line, as _literal_in reads a line: where none does,
+    no line writes it (_written_here), and the document is not located for it (mapping a
+    rendering to template lines is a hook's largest cost). Read as written, not as bytes: a
+    literal split over actions (`{{ "hunter" }}{{ "2hunter2" }}`) is written whole."""
+    if own is None or value in own:
         return True
     return texts is not None and value in texts.text
+
+
+def _lines_written(read: Callable[[str], bytes | None] | None, file: str) -> str | None:
+    """What a template's lines write (_written), one per line; None when it cannot be read."""
+    raw = read(file) if read is not None and file else None
+    if raw is None:
+        return None
+    return "\n".join(map(_written, raw.decode("utf-8", "replace").splitlines()))
 
 
 @dataclass
@@ -445,7 +452,7 @@ class _ChartTexts:
 
     lines: dict[str, list[str]]
     defines: dict[str, list[tuple[str, int, int]]]
-    text: str  # every file's lines, joined: what a value is looked for in first
+    text: str  # what every file's lines write (_written), joined: a value is looked for here
 
 
 def _chart_texts(
@@ -475,7 +482,7 @@ def _chart_texts(
             lines[name] = raw.decode("utf-8", "replace").splitlines()
             for defined, first, last in helm_lines.define_spans(lines[name]):
                 defines.setdefault(defined, []).append((name, first, last))
-        text = "\n".join("\n".join(each) for each in lines.values())
+        text = "\n".join(_written(line) for each in lines.values() for line in each)
         charts[root] = _ChartTexts(lines, defines, text)
     return charts[root]
 

@@ -662,8 +662,12 @@ spec:
         ),
         ("args: ['--db-password={{ \"hunter2hunter2\" }}']", [("GK-SECRET-PLAINTEXT", 11)]),
         ('args: ["--db-password={{ .Values.password }}"]', []),
+        (  # found re-reading the cost fix 2a8f145: its check of the template's bytes missed it
+            'args: [\'--db-password={{ "hunter" }}{{ "2hunter2" }}\']',
+            [("GK-SECRET-PLAINTEXT", 11)],
+        ),
     ],
-    ids=["args", "script", "literal-action", "values-default"],
+    ids=["args", "script", "literal-action", "values-default", "split-literal"],
 )
 def test_a_literal_secret_a_charts_template_writes_in_container_arguments_is_judged(
     gatekeeper: Callable[..., Run], tmp_path: Path, written: str, found: list[tuple[str, int]]
