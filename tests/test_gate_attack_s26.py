@@ -3,6 +3,7 @@ hooks (each fail case fails on 3571605)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -332,6 +333,40 @@ def test_a_chart_gated_on_its_release_in_other_words_is_rendered_through_the_gat
     }
     _pull_request(tmp_path, chart, {"charts/web/templates/pod.yaml": _GATED_POD % gate})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [("K8S-PSS-PRIVILEGED", 10)]
+
+
+def test_a_comparison_beside_the_release_is_no_gate_but_one_of_the_release_still_is(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """DataDog's operator chart ANDs a comparison of a ConfigMap label with
+    "endpoint-config" and one of `$ctx.Release.Name`: the chart was rendered once more as a
+    release named endpoint-config and every finding of it said twice (20 of the repository's
+    173). Only a literal compared with the release makes a gate: the pod's privileged line
+    is said once, and a gate ANDed with another comparison is still rendered through."""
+    chart = {
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "charts/web/values.yaml": "image: nginx@sha256:" + "0" * 64 + "\nmode: fast\n",
+    }
+    other = (
+        '{{- if and (eq (default "" (get (dict) "component")) "endpoint-config")'
+        ' (eq (default "" (get (dict) "instance")) .Release.Name) }}'
+    )
+    pod = _GATED_POD.replace("      privileged: true\n{{- else }}\n", "      privileged: true\n")
+    pod = pod.replace("      privileged: false\n{{- end }}\n", "")
+    pod = pod.replace("%s\n", other + "\n      readOnlyRootFilesystem: true\n{{- end }}\n")
+    pod = pod.replace("metadata: {name: web}", "metadata: {name: {{ .Release.Name }}-web}")
+    _pull_request(tmp_path, chart, {"charts/web/templates/pod.yaml": pod})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    messages = [f["message"] for f in json.loads(run.stdout)["findings"]]
+    assert not any("endpoint-config" in message for message in messages), messages
+    assert _privileged(run) == [("K8S-PSS-PRIVILEGED", 12)]
+
+    gated = '{{- if and (eq .Values.mode "fast") (eq .Release.Namespace "prod") }}'
+    again = tmp_path / "again"
+    again.mkdir()
+    _pull_request(again, chart, {"charts/web/templates/pod.yaml": _GATED_POD % gated})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=again)
     assert _privileged(run) == [("K8S-PSS-PRIVILEGED", 10)]
 
 

@@ -469,7 +469,9 @@ def _spelled_out(text: str, defaults: Callable[[], dict[str, Any]]) -> str:
 
 def _gate_literals(action: str) -> list[str]:
     """The names a release gate compares with: its string literals, and for a regexMatch a
-    name its pattern matches (the literal start of `^prod(-.*)?$`: `prod`)."""
+    name its pattern matches (the literal start of `^prod(-.*)?$`: `prod`). Not a literal of
+    a parenthesized comparison that reads no `.Release` (see _other_comparisons)."""
+    action = _other_comparisons(action)
     found = _STRING_LITERAL.findall(action)
     if "egexMatch" in action:
         for pattern in _DOUBLE_QUOTED.findall(action):
@@ -480,6 +482,37 @@ def _gate_literals(action: str) -> list[str]:
             if start_text not in found and _STRING_LITERAL.fullmatch(f'"{start_text}"'):
                 found.append(start_text)
     return found
+
+
+def _other_comparisons(action: str) -> str:
+    """`action` with each parenthesized comparison that reads no `.Release` blanked out:
+    DataDog's operator chart ANDs `(eq (get $labels "datadoghq.com/component")
+    "endpoint-config")` with `(eq ... $ctx.Release.Name)`, and the chart was rendered once
+    more as a release named `endpoint-config`, each of its findings said twice. Quoted text
+    is skipped; a group that is no comparison (`(list "a" "b")` for `has`) is kept."""
+    blanked = list(action)
+    opened: list[int] = []
+    i = 0
+    while i < len(action):
+        c = action[i]
+        if c in '"`':  # a string: its parentheses are text
+            end = action.find(c, i + 1)
+            while c == '"' and end > 0 and action[end - 1] == "\\":
+                end = action.find(c, end + 1)
+            i = len(action) if end < 0 else end + 1
+            continue
+        if c == "(":
+            opened.append(i)
+        elif c == ")" and opened:
+            start = opened.pop()
+            group = action[start : i + 1]
+            if _COMPARISON_GROUP.match(group) and ".Release." not in group:
+                blanked[start : i + 1] = " " * (i + 1 - start)
+        i += 1
+    return "".join(blanked)
+
+
+_COMPARISON_GROUP = lazy_re.compile(rf"\(\s*{_COMPARING}\s")
 
 
 # Helm's error for a template's `fail` or `required`: the chart refusing its values.
